@@ -1,0 +1,311 @@
+"""OCR benchmark: easyocr's stock readtext vs our fast easyocr settings, on the same pages.
+
+    python bench/ocr.py --pages 8 --out bench/results/ocr.json
+
+Pages: ``--pages`` generated pages (docexit.synth.generate_corpus into a temp dir, one class after
+another; or ``--corpus DIR`` to reuse a corpus with truth.parquet; skipped when neither is
+available) plus the real scans linn.png, skew.png and cardinal.png (reference: linn.txt).
+
+Recall = share of reference words found (multiset match, case-insensitive, punctuation stripped).
+``*_recall`` counts the first ``--max-words`` reference words (in reading order) against the
+first ``--max-words`` OCR words (in our reading order): what the classifier will read.
+``*_recall_full`` counts whole pages. Both are micro-averages (matched words / reference words),
+overall and per source (``generated``, ``real``).
+
+Speed: pages per second of wall time spent in read()/read_many() (models loaded and warmed on a
+tiny image first; page decoding not counted). Each engine reads every page once; ``--repeat``
+reads them again and keeps each engine's fastest pass.
+
+The last line printed is one JSON object (also written to ``--out``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from PIL import Image  # noqa: E402
+
+REAL_PAGES = ("linn.png", "skew.png", "cardinal.png")
+
+
+# ---- recall ------------------------------------------------------------------------------------
+def norm_words(words) -> list[str]:
+    """Lower-case, punctuation stripped, empty tokens dropped (words holding spaces are split)."""
+    out = []
+    for w in words:
+        for t in str(w).split():
+            t = re.sub(r"[\W_]+", "", t.lower())
+            if t:
+                out.append(t)
+    return out
+
+
+def match_count(ref_words, hyp_words) -> tuple[int, int]:
+    """(reference words found in hyp as a multiset, reference words)."""
+    r, h = Counter(norm_words(ref_words)), Counter(norm_words(hyp_words))
+    return sum(min(c, h[w]) for w, c in r.items()), sum(r.values())
+
+
+def budget(words, max_words: Optional[int]):
+    return list(words)[:max_words] if max_words and max_words > 0 else list(words)
+
+
+# ---- pages -------------------------------------------------------------------------------------
+def default_real_dir() -> Path:
+    return Path(os.environ.get("DOCEXIT_SHARED", REPO.parent / "shared")) / "data" / "real"
+
+
+def load_generated(corpus: Optional[str], n: int, seed: int, tmp: str) -> tuple[list[dict], str]:
+    """[{name, source, image, ref}] from a corpus (reused or generated); note says what happened."""
+    if n <= 0:
+        return [], "generated pages: none asked"
+    if corpus is None:
+        try:
+            from docexit.synth import generate_corpus
+        except ImportError as e:
+            return [], f"generated pages skipped: docexit.synth unavailable ({e})"
+        corpus = os.path.join(tmp, "corpus")
+        per_class = max(1, math.ceil(n / 16))
+        t0 = time.perf_counter()
+        generate_corpus(corpus, per_class=per_class, seed=seed, progress=False)
+        note = f"generated {16 * per_class} pages (per_class={per_class}, seed={seed}) in {time.perf_counter() - t0:.1f}s"
+    else:
+        note = f"reused corpus {corpus}"
+    import pyarrow.parquet as pq
+    rows = pq.read_table(os.path.join(corpus, "truth.parquet"), columns=["path", "label", "words"]).to_pylist()
+    # one class after another: page i of every class before page i+1 of any
+    by_label: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=lambda r: r["path"]):
+        by_label.setdefault(r["label"], []).append(r)
+    picked, k = [], 0
+    while len(picked) < n and any(k < len(v) for v in by_label.values()):
+        for label in sorted(by_label):
+            if k < len(by_label[label]) and len(picked) < n:
+                picked.append(by_label[label][k])
+        k += 1
+    pages = []
+    for r in picked:
+        with Image.open(os.path.join(corpus, r["path"])) as im:
+            im.load()
+            pages.append({"name": r["path"], "source": "generated", "image": im.copy(), "ref": list(r["words"])})
+    return pages, note
+
+
+def load_real(real_dir: Path, names) -> tuple[list[dict], str]:
+    ref_path = real_dir / "linn.txt"
+    if not ref_path.is_file():
+        return [], f"real pages skipped: {ref_path} not found"
+    ref = ref_path.read_text(encoding="utf-8").split()
+    pages = []
+    for n in names:
+        p = real_dir / n
+        if p.is_file():
+            with Image.open(p) as im:
+                im.load()
+                pages.append({"name": n, "source": "real", "image": im.copy(), "ref": ref})
+    return pages, f"real pages from {real_dir}"
+
+
+def prepare(image: Image.Image) -> Image.Image:
+    """What the pipeline hands the OCR stage: a decoded 'L' image (docexit.images when present)."""
+    try:
+        from docexit.ocr.base import to_gray
+        return to_gray(image)
+    except Exception:  # pragma: no cover
+        return image.convert("L")
+
+
+# ---- running -----------------------------------------------------------------------------------
+def run_engine(engine, pages: list[dict], page_batch: int, repeat: int) -> tuple[list, float]:
+    """OCR every page; (results in page order, best total wall seconds over ``repeat`` passes)."""
+    best, results = math.inf, None
+    for _ in range(max(1, repeat)):
+        out, total = [], 0.0
+        for start in range(0, len(pages), max(1, page_batch)):
+            chunk = [p["image"] for p in pages[start:start + page_batch]]
+            t0 = time.perf_counter()
+            res = engine.read_many(chunk) if page_batch > 1 else [engine.read(chunk[0])]
+            dt = time.perf_counter() - t0
+            total += dt
+            if page_batch <= 1:
+                res[0].meta["wall_ms"] = round(1000 * dt, 1)
+            out.extend(res)
+            print(f"  {engine.name}: pages {start + 1}-{start + len(chunk)} {dt:.2f}s", file=sys.stderr, flush=True)
+        if total < best:
+            best, results = total, out
+    return results, best
+
+
+def summarise(pages: list[dict], results: list, max_words: Optional[int]) -> dict:
+    acc = {}
+    for src in ("all", "generated", "real"):
+        acc[src] = {"m": 0, "n": 0, "mf": 0, "nf": 0, "pages": 0}
+    for p, r in zip(pages, results):
+        m, n = match_count(budget(p["ref"], max_words), budget(r.words, max_words))
+        mf, nf = match_count(p["ref"], r.words)
+        for src in ("all", p["source"]):
+            a = acc[src]
+            a["m"] += m; a["n"] += n; a["mf"] += mf; a["nf"] += nf; a["pages"] += 1  # noqa: E702
+    out = {}
+    for src, a in acc.items():
+        out[src] = {"pages": a["pages"],
+                    "recall": round(a["m"] / a["n"], 4) if a["n"] else None,
+                    "recall_full": round(a["mf"] / a["nf"], 4) if a["nf"] else None}
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pages", type=int, default=8, help="generated pages (default 8)")
+    ap.add_argument("--corpus", default=None, help="reuse this corpus (dir with truth.parquet) instead of generating")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--real-dir", default=None, help="real scans dir (default: shared/data/real)")
+    ap.add_argument("--real", default=",".join(REAL_PAGES), help="real pages to read ('' for none)")
+    ap.add_argument("--max-words", type=int, default=None,
+                    help="classifier word budget for *_recall (default: ours' max_words, 512)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    ap.add_argument("--page-batch", type=int, default=None,
+                    help="pages per read_many call for ours (default: the engine's DEFAULT_PAGE_BATCH)")
+    ap.add_argument("--repeat", type=int, default=1, help="passes per engine (fastest kept)")
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra option for our engine (repeatable), e.g. det_long_side=1000")
+    ap.add_argument("--skip-default", action="store_true", help="run ours only (no speedup then)")
+    ap.add_argument("--tesseract", action="store_true", help="also run the tesseract engine (if installed)")
+    ap.add_argument("--out", default="bench/results/ocr.json")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from docexit.ocr import make_engine
+    from docexit.ocr.easyocr_engine import DEFAULT_MAX_WORDS, DEFAULT_PAGE_BATCH
+
+    max_words = DEFAULT_MAX_WORDS if args.max_words is None else args.max_words
+    page_batch = DEFAULT_PAGE_BATCH if args.page_batch is None else args.page_batch
+    options = {}
+    for kv in args.option:
+        k, _, v = kv.partition("=")
+        try:
+            options[k] = json.loads(v)
+        except json.JSONDecodeError:
+            options[k] = v
+
+    with tempfile.TemporaryDirectory(prefix="ocr_bench_") as tmp:
+        gen, gen_note = load_generated(args.corpus, args.pages, args.seed, tmp)
+    real_dir = Path(args.real_dir) if args.real_dir else default_real_dir()
+    names = [n for n in args.real.split(",") if n]
+    real, real_note = load_real(real_dir, names) if names else ([], "real pages: none asked")
+    pages = gen + real
+    for p in pages:
+        p["image"] = prepare(p["image"])
+    print(f"{gen_note}; {real_note}; {len(pages)} pages", file=sys.stderr)
+    if not pages:
+        print("no pages to benchmark", file=sys.stderr)
+        return 2
+
+    warm = Image.new("L", (320, 96), 255)
+    from PIL import ImageDraw
+    ImageDraw.Draw(warm).text((10, 40), "warm up 123", fill=0)
+
+    engines = []
+    if not args.skip_default:
+        engines.append(("default", "easyocr-default", {}))
+    engines.append(("ours", "easyocr", dict(options, max_words=max_words)))
+    if args.tesseract:
+        engines.append(("tesseract", "tesseract", {}))
+
+    report: dict = {}
+    per_page: dict = {}
+    for label, name, opts in engines:
+        t0 = time.perf_counter()
+        try:
+            eng = make_engine(name, threads=args.threads, **opts)
+        except Exception as e:
+            if label == "tesseract":
+                print(f"tesseract skipped: {e}", file=sys.stderr)
+                continue
+            raise
+        load_s = time.perf_counter() - t0
+        eng.read(warm)
+        pb = page_batch if label == "ours" else 1
+        results, secs = run_engine(eng, pages, pb, args.repeat)
+        s = summarise(pages, results, max_words)
+        report[label] = {"engine": name, "cache_key": eng.cache_key(), "load_s": round(load_s, 2),
+                         "seconds": round(secs, 2), "pages_per_s": round(len(pages) / secs, 4),
+                         "page_batch": pb, "recall": s}
+        if hasattr(eng, "settings"):
+            report[label]["settings"] = eng.settings()
+        per_page[label] = [{"page": p["name"], "words": len(r.words), "ms": round(r.ocr_ms, 1),
+                            "recall": round(_ratio(*match_count(budget(p["ref"], max_words), budget(r.words, max_words))), 4),
+                            "recall_full": round(_ratio(*match_count(p["ref"], r.words)), 4)}
+                           for p, r in zip(pages, results)]
+        print(f"{label}: {secs:.1f}s for {len(pages)} pages, recall {s['all']['recall']} "
+              f"(full {s['all']['recall_full']})", file=sys.stderr, flush=True)
+        del eng
+
+    ours = report["ours"]
+    out = {
+        "pages": len(pages),
+        "pages_generated": len(gen),
+        "pages_real": len(real),
+        "max_words": max_words,
+        "ours_pages_per_s": ours["pages_per_s"],
+        "ours_recall": ours["recall"]["all"]["recall"],
+        "ours_recall_full": ours["recall"]["all"]["recall_full"],
+    }
+    if "default" in report:
+        d = report["default"]
+        out.update({
+            "default_pages_per_s": d["pages_per_s"],
+            "speedup": round(d["seconds"] / ours["seconds"], 2),
+            "default_recall": d["recall"]["all"]["recall"],
+            "default_recall_full": d["recall"]["all"]["recall_full"],
+        })
+    for src in ("generated", "real"):
+        out[src] = {lab: {"recall": rep["recall"][src]["recall"], "recall_full": rep["recall"][src]["recall_full"]}
+                    for lab, rep in report.items() if rep["recall"][src]["pages"]}
+    out["engines"] = {lab: {k: v for k, v in rep.items() if k != "recall"} for lab, rep in report.items()}
+    out["per_page"] = per_page
+    out["machine"] = {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                      "torch": torch.__version__, "python": platform.python_version(),
+                      "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
+    out["notes"] = [gen_note, real_note]
+    line = json.dumps(out, separators=(",", ":"))
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(json.dumps(out, indent=1) + "\n")
+    print(line)
+    return 0
+
+
+def _ratio(m: int, n: int) -> float:
+    return m / n if n else 1.0
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
