@@ -58,6 +58,8 @@ setup(
     extras_require={
         "test": ["pytest>=8", "polars>=1.0"],
         "tesseract": ["pytesseract>=0.3.10"],
+        # Dataflow submission: Beam's GCP extras (resolves beside gcsfs, see README "Dataflow").
+        "dataflow": ["apache-beam[gcp]==2.77.0"],
     },
     entry_points={"console_scripts": ["docexit=docexit.cli:main"]},
 )

@@ -22,8 +22,8 @@ from models.prediction import Prediction
 from models.processor import DocProcessor
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "shipped"
-# Measured in bench/model.py on this project's 2-core AVX512-BF16 CPU (see README): bf16 weights were
-# not faster than fp32 there, so CPU runs fp32 unless asked; CUDA runs bf16 where the GPU supports it.
+# CPU runs fp32 unless asked (bf16 vs fp32 on CPU is what bench/model.py measures; not yet settled);
+# CUDA runs bf16 where the GPU supports it, else fp16.
 DEFAULT_CPU_DTYPE = torch.float32
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
           "float16": torch.float16, "fp16": torch.float16}

@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", choices=["per-exit", "global", "heuristic"], default="per-exit",
                    help="default policy saved with the model (chosen on validation)")
     p.add_argument("--save-dtype", choices=["float16", "float32"], default="float16")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint.pt (with --epochs at or below the epochs done: "
+                        "stop there, calibrate and save the best epoch)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -71,7 +73,9 @@ def seed_everything(seed: int) -> None:
 def make_model(args, train: list[Example]) -> tuple[MultiExitLayoutLMv3, DocProcessor]:
     labels = list(RVL_CDIP_CLASSES)
     tokens_seen = []
-    if args.backbone:
+    if args.resume and Path(args.out, "tokenizer.json").is_file():
+        tokenizer = DocProcessor.from_pretrained(args.out).tokenizer  # the one the checkpoint was trained with
+    elif args.backbone:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(args.backbone)

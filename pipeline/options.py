@@ -95,6 +95,8 @@ def parse_options(argv: Optional[Sequence[str]] = None) -> PipelineOptions:
     missing = [flag for flag, value in (("--input", d.input), ("--output", d.output)) if not value]
     if missing:
         raise SystemExit(f"docexit run: missing {' and '.join(missing)} (see docexit run --help)")
+    if d.num_threads is None and is_local(options):
+        d.num_threads = default_threads(options)  # decided once: model and OCR get the same value
     if d.min_batch_size is None:
         d.min_batch_size = max(1, d.batch_size // 2)
     if d.batch_size < 1 or d.min_batch_size < 1 or d.min_batch_size > d.batch_size:
@@ -120,13 +122,24 @@ def local_workers(options: PipelineOptions) -> int:
 
 
 def default_threads(options: PipelineOptions) -> int:
+    """torch threads per worker process: --num_threads, else (local runs) the cores this run can
+    expect per worker. 0 = leave torch's default (remote runners size their own workers)."""
     d = options.view_as(DocexitOptions)
     if d.num_threads:
         return d.num_threads
+    if not is_local(options):
+        return 0
     cores = os.cpu_count() or 1
-    if is_local(options):
-        return max(1, cores // local_workers(options))
-    return 0  # remote: leave torch's own default
+    threads = max(1, cores // local_workers(options))
+    # On a machine already busy with other work, more torch threads than free cores make OpenMP
+    # threads spin against each other: measured here (2 cores, load ~6), easyocr took 13-20 s/page
+    # with 2 threads and 3.8 s/page with 1 (bench/pipeline.py, docs/pipeline.md).
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    free = max(1, int(cores - busy + 0.5))
+    return max(1, min(threads, free))
 
 
 def wants_gpu(options: PipelineOptions) -> bool:

@@ -224,6 +224,7 @@ def run(argv: Optional[Sequence[str]] = None) -> dict:
         "ocr_engine": d.ocr_engine,
         "ocr_cache": d.ocr_cache,
         "ocr_max_words": d.ocr_max_words,
+        "num_threads": d.num_threads,
         "batch_size": d.batch_size,
         "min_batch_size": d.min_batch_size,
         "started_at": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(),

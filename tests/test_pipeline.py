@@ -223,7 +223,8 @@ def test_parquet_and_tar_shards(tmp_path):
         images.append(buf.getvalue())
     table = pa.table({"image": [{"bytes": b, "path": f"p{i}.png"} for i, b in enumerate(images)] + [{"bytes": b"junk",
                                                                                                      "path": "bad"}],
-                      "label": [15, 15, 0, 0, 15]})
+                      "label": [15, 15, 0, 0, 15],
+                      "words": [["memo", "page"]] * 5, "boxes": [[[10, 10, 90, 40], [100, 10, 200, 40]]] * 5})
     pq.write_table(table, str(shards / "part-0.parquet"))
     with tarfile.open(shards / "shard-0.tar", "w") as tf:
         for i, data in enumerate(images[:3]):
@@ -240,5 +241,6 @@ def test_parquet_and_tar_shards(tmp_path):
     assert sum("#s00" in u for u in uris) == 3
     gold = dict(zip(res.column("uri").to_pylist(), res.column("label_gold").to_pylist()))
     assert {g for u, g in gold.items() if ".tar#" in u} == {"invoice"}
-    # tar samples carried OCR: OCR never ran (no engine needed)
-    assert report["ocr"]["engine_pages"] == 0 or report["ocr"]["carried"] >= 3
+    # parquet columns and tar .json members carried the OCR: the engine never ran
+    assert report["ocr"]["engine_pages"] == 0
+    assert {r["ocr_source"] for r in res.to_pylist() if not r["ocr_skipped"]} == {"carried"}

@@ -25,13 +25,15 @@ def make_engine(name: str = "easyocr", *, max_words: Optional[int] = None, threa
 
     max_words: stop after this many words in reading order. None: the engine's default (512 for
     "easyocr", where it saves recognition work; unlimited for the others); 0 or less: unlimited.
-    threads: torch intra-op threads (process-wide; easyocr engines only); None leaves torch's default.
+    threads: intra-op threads. "easyocr": None means 1 (one per worker process; run a worker per
+    core), "easyocr-default": None leaves torch's setting (stock), "tesseract": OMP_THREAD_LIMIT.
+    torch's setting is process-wide: the last engine built sets it.
     options: engine-specific settings (see EasyOcrEngine, EasyOcrDefaultEngine, TesseractEngine).
     """
     if name == "easyocr":
-        from .easyocr_engine import DEFAULT_MAX_WORDS, EasyOcrEngine
+        from .easyocr_engine import DEFAULT_MAX_WORDS, DEFAULT_THREADS, EasyOcrEngine
         return EasyOcrEngine(max_words=DEFAULT_MAX_WORDS if max_words is None else max_words,
-                             threads=threads, **options)
+                             threads=DEFAULT_THREADS if threads is None else threads, **options)
     if name == "easyocr-default":
         from .easyocr_engine import EasyOcrDefaultEngine
         return EasyOcrDefaultEngine(max_words=max_words, threads=threads, **options)

@@ -34,10 +34,11 @@ REC_HEIGHT = 64  # english_g2 (a generation-2 model) reads crops 64 px high
 # ---- defaults of the fast engine (measured on 2 AMD EPYC cores, see docs/ocr.md) -------------------
 DEFAULT_MAX_WORDS = 512      # the classifier reads at most 512 tokens; every word is >= 1 token
 DEFAULT_DET_LONG_SIDE = 768  # CRAFT input size (long side); stock easyocr uses the page's own size
+DEFAULT_TEXT_THRESHOLD = 0.5  # CRAFT thresholds; stock 0.7 / 0.4 miss small text once the page is
+DEFAULT_LOW_TEXT = 0.3        # downscaled (and miss some at full size too)
 DEFAULT_REC_LONG_SIDE = 2000  # recognition crops come from the page at up to this long side
-DEFAULT_REC_BATCH = 32       # crops per recogniser forward (width-sorted)
-DEFAULT_THREADS = None       # None: leave torch's setting alone (torch uses all cores)
-DEFAULT_PAGE_BATCH = 4      # pages per read_many call in bench/ocr.py (recognition batched across them)
+DEFAULT_REC_BATCH = 1        # crops per recogniser forward; >1 pads crops to a common width (slower on CPU, changes text)
+DEFAULT_THREADS = 1          # torch intra-op threads per worker process (2 threads collapse under CPU contention)
 
 
 def _md5(path: str) -> str:
@@ -101,6 +102,23 @@ def cpu_has_native_bf16() -> bool:
     except OSError:
         pass
     return False
+
+
+def fold_batchnorm(module) -> int:
+    """Fold every eval-mode BatchNorm2d that directly follows a Conv2d in an nn.Sequential into the
+    conv (same function, one pass over the activations fewer). Returns how many were folded."""
+    import torch
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    n = 0
+    for seq in [m for m in module.modules() if isinstance(m, torch.nn.Sequential)]:
+        names = list(seq._modules)
+        for a, b in zip(names, names[1:]):
+            conv, bn = seq._modules[a], seq._modules[b]
+            if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
+                seq._modules[a] = fuse_conv_bn_eval(conv.eval(), bn.eval())
+                seq._modules[b] = torch.nn.Identity()
+                n += 1
+    return n
 
 
 def set_threads(threads: Optional[int]) -> None:
@@ -208,10 +226,11 @@ class EasyOcrEngine(_EasyOcrBase):
                  model_dir: Optional[str] = None, det_long_side: Optional[int] = DEFAULT_DET_LONG_SIDE,
                  rec_long_side: Optional[int] = DEFAULT_REC_LONG_SIDE, rec_batch: int = DEFAULT_REC_BATCH,
                  precision: str = "auto", channels_last: bool = True, quantize: bool = True,
-                 det_interpolation: str = "area", text_threshold: float = 0.7, low_text: float = 0.4,
+                 det_interpolation: str = "area", text_threshold: float = DEFAULT_TEXT_THRESHOLD,
+                 low_text: float = DEFAULT_LOW_TEXT,
                  link_threshold: float = 0.4, min_size: int = 20, width_ths: float = 0.5,
                  add_margin: float = 0.1, contrast_ths: float = 0.1, adjust_contrast: float = 0.5,
-                 word_overshoot: float = 1.15, device: str = "cpu") -> None:
+                 word_overshoot: float = 1.15, fold_bn: bool = True, device: str = "cpu") -> None:
         super().__init__(max_words=max_words, threads=threads, model_dir=model_dir, quantize=quantize,
                          device=device)
         import cv2
@@ -235,6 +254,10 @@ class EasyOcrEngine(_EasyOcrBase):
         self.detector = r.detector
         self.recognizer = r.recognizer
         self.converter = r.converter
+        self.fold_bn = bool(fold_bn)
+        if self.fold_bn:
+            fold_batchnorm(self.detector)
+            fold_batchnorm(self.recognizer)
         if self.channels_last:
             self.detector.to(memory_format=torch.channels_last)
         self._dev_type = "cpu" if device == "cpu" else "cuda"
@@ -257,7 +280,9 @@ class EasyOcrEngine(_EasyOcrBase):
         return {"max_words": self.max_words, "threads": self.threads, "det_long_side": self.det_long_side,
                 "rec_long_side": self.rec_long_side, "rec_batch": self.rec_batch, "precision": self.precision,
                 "channels_last": self.channels_last, "quantize": self.quantize,
-                "det_interpolation": self.det_interpolation}
+                "det_interpolation": self.det_interpolation, "fold_bn": self.fold_bn,
+                "text_threshold": self.text_threshold, "low_text": self.low_text,
+                "link_threshold": self.link_threshold}
 
     # ---- public -------------------------------------------------------------------------------
     def read_many(self, images: Sequence[Image.Image]) -> list[OcrResult]:
