@@ -56,7 +56,7 @@ setup(
     include_package_data=True,
     install_requires=INSTALL_REQUIRES + FONTS,
     extras_require={
-        "test": ["pytest>=8", "polars>=1.0"],
+        "test": ["pytest>=8", "polars>=1.0", "pytesseract>=0.3.10"],
         "tesseract": ["pytesseract>=0.3.10"],
         # Dataflow submission: Beam's GCP extras (resolves beside gcsfs, see README "Dataflow").
         "dataflow": ["apache-beam[gcp]==2.77.0"],
