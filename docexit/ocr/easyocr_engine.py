@@ -316,8 +316,10 @@ class EasyOcrEngine(_EasyOcrBase):
             self._detect(page)
             page.det_ms = 1000 * (self._timer() - t0)
             pages.append(page)
-        # recognise in rounds: each round takes, per page, the next boxes in reading order that are
-        # expected to hold the words still missing; all pages' crops share width-sorted batches.
+        # Recognise in rounds, boxes in reading order, until each page has max_words words. With
+        # rec_batch == 1 (default) a round takes one box per page, so recognition stops exactly at
+        # the budget. With rec_batch > 1 a round takes the boxes expected to hold the words still
+        # missing (estimate from box shape) and all pages' crops share width-sorted batches.
         rec_ms_total = 0.0
         while True:
             todo = []  # (page, box index)
@@ -326,7 +328,12 @@ class EasyOcrEngine(_EasyOcrBase):
                     continue
                 if self.max_words and p.n_words >= self.max_words:
                     continue
-                need = (self.max_words - p.n_words) * self.word_overshoot + 2 if self.max_words else math.inf
+                if self.rec_batch == 1:
+                    need = 0.5
+                elif self.max_words:
+                    need = (self.max_words - p.n_words) * self.word_overshoot + 2
+                else:
+                    need = math.inf
                 got = 0.0
                 while p.next < len(p.order) and got < need:
                     i = p.order[p.next]
@@ -421,13 +428,14 @@ class EasyOcrEngine(_EasyOcrBase):
                 nw = max(1, math.ceil(REC_HEIGHT * c.shape[1] / c.shape[0]))
                 crops[k] = np.asarray(Image.fromarray(c, "L").resize((nw, REC_HEIGHT), Image.BICUBIC))
         page.rects, page.crops = rects, crops
-        # words expected in each box: the raw CRAFT boxes (about one per word) whose centre it holds
+        # words expected in each box (used by rec_batch > 1 only): the raw CRAFT boxes whose centre it holds
         centres = np.array([[(p[0::2].min() + p[0::2].max()) / 2, (p[1::2].min() + p[1::2].max()) / 2]
                             for p in polys], np.float32)
         est = []
         for x0, y0, x1, y1 in rects:
             inside = ((centres[:, 0] >= x0) & (centres[:, 0] <= x1) & (centres[:, 1] >= y0) & (centres[:, 1] <= y1))
-            est.append(max(1, int(inside.sum())))
+            # CRAFT links neighbouring words at low_text=0.3, so also count ~one word per 2.5 box heights
+            est.append(max(1, int(inside.sum()), int((x1 - x0) / (2.5 * max(1, y1 - y0)))))
         page.est = est
         page.order = reading_order(rects)
 
