@@ -298,8 +298,16 @@ def main(argv=None) -> int:
             "default_recall_full": d["recall"]["all"]["recall_full"],
         })
     for src in ("generated", "real"):
-        out[src] = {lab: {"recall": rep["recall"][src]["recall"], "recall_full": rep["recall"][src]["recall_full"]}
-                    for lab, rep in report.items() if rep["recall"][src]["pages"]}
+        idx = [k for k, p in enumerate(pages) if p["source"] == src]
+        if not idx:
+            continue
+        out[src] = {"pages": len(idx)}
+        for lab, rep in report.items():
+            secs = sum(runs[lab]["results"][k].meta["wall_ms"] for k in idx) / 1000
+            out[src][lab] = {"recall": rep["recall"][src]["recall"], "recall_full": rep["recall"][src]["recall_full"],
+                             "seconds": round(secs, 2), "pages_per_s": round(len(idx) / secs, 4)}
+        if "default" in out[src] and "ours" in out[src]:
+            out[src]["speedup"] = round(out[src]["default"]["seconds"] / out[src]["ours"]["seconds"], 2)
     out["engines"] = {lab: {k: v for k, v in rep.items() if k != "recall"} for lab, rep in report.items()}
     out["per_page"] = per_page
     out["machine"] = {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),

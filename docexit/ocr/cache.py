@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 class OcrCache:
     def __init__(self, root: Optional[str] = None) -> None:
-        import fsspec
         from fsspec.core import url_to_fs
         root = root or DEFAULT_CACHE_ROOT
         if "://" not in root:

