@@ -52,6 +52,25 @@ def generate_main(argv: list[str]) -> int:
     return 0
 
 
+def _add_word_options(p: argparse.ArgumentParser, both: bool = False) -> None:
+    p.add_argument("--words", choices=["truth", "ocr", "both"] if both else ["truth", "ocr"], default="truth",
+                   help="truth: a generated corpus's own words (in OCR reading order); ocr: real OCR of every page"
+                        + ("; both: every page twice, with each, so one policy holds for clean and OCR words"
+                           if both else ""))
+    p.add_argument("--ocr-cache", help="OCR cache folder (shared with `docexit run --ocr_cache`)")
+    p.add_argument("--ocr-engine", default="easyocr")
+
+
+def _load(args, spec: str, processor, **kw):
+    from models.data import load_examples
+
+    sources = ["truth", "ocr"] if args.words == "both" else [args.words]
+    return [e for words in sources
+            for e in load_examples(spec, split=args.split, image_size=processor.image_size, words=words,
+                                   ocr_engine=args.ocr_engine, ocr_cache=args.ocr_cache,
+                                   max_words=processor.max_words, **kw)]
+
+
 def _model_dir(p: argparse.ArgumentParser, path: str | None) -> Path:
     from models.classifier import SHIPPED_MODEL_DIR
 
@@ -75,6 +94,11 @@ def calibrate_main(argv: list[str]) -> int:
     p.add_argument("--policy", choices=["per-exit", "global", "heuristic"], default="per-exit")
     p.add_argument("--accuracy-margin", type=float, default=0.003,
                    help="accuracy the policy may give up against full depth, on validation")
+    p.add_argument("--ocr-cost", type=float, default=None,
+                   help="what a page's OCR costs in full-depth model passes, when the policy weighs skipping "
+                        "OCR (default: models.policies.OCR_COST_FULL_PASSES)")
+    _add_word_options(p, both=True)
+    p.add_argument("--keep-exits", help="comma list: keep only these exits (drop the other heads) before calibrating")
     p.add_argument("--out", help="write the calibrated model here (default: update --model in place)")
     p.add_argument("--batch-size", type=int, default=32)
     args = p.parse_args(argv)
@@ -84,18 +108,28 @@ def calibrate_main(argv: list[str]) -> int:
 
     import torch
 
-    from models.data import load_examples
     from models.evaluate import calibrate
     from models.multiexit import MultiExitLayoutLMv3
+    from models.policies import OCR_COST_FULL_PASSES
     from models.processor import DocProcessor
 
     model = MultiExitLayoutLMv3.from_pretrained(model_dir)
     processor = DocProcessor.from_pretrained(model_dir)
-    val = load_examples(spec, split=args.split, image_size=processor.image_size)
+    if args.keep_exits:
+        from dataclasses import replace
+
+        keep = [e.strip() for e in args.keep_exits.split(",") if e.strip()]
+        unknown = sorted(set(keep) - set(model.exit_config.exits))
+        if unknown:
+            p.error(f"--keep-exits: the model has no exits {unknown} (it has {model.exit_config.exits})")
+        model = model.with_exits(replace(model.exit_config, exits=keep)).eval()
+    val = _load(args, spec, processor)
     if not val:
         p.error(f"no labelled pages in {spec} (split {args.split})")
     report = calibrate(model, processor, val, policy_kind=args.policy, accuracy_margin=args.accuracy_margin,
-                       batch_size=args.batch_size)
+                       batch_size=args.batch_size,
+                       ocr_cost=OCR_COST_FULL_PASSES if args.ocr_cost is None else args.ocr_cost)
+    report["words"] = args.words
     policy = report.pop("chosen_policy")
     out = Path(args.out) if args.out else model_dir
     if out != model_dir:
@@ -130,14 +164,14 @@ def evaluate_main(argv: list[str]) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
     p.add_argument("--limit", type=int)
+    _add_word_options(p)
     args = p.parse_args(argv)
     model_dir, spec = _model_dir(p, args.model), _data(p, args.data)
     from models.classifier import DocClassifier
-    from models.data import load_examples
     from models.evaluate import evaluate, format_table
 
     clf = DocClassifier.from_pretrained(model_dir, device=args.device, dtype=args.dtype, policy=args.policy)
-    test = load_examples(spec, split=args.split, image_size=clf.processor.image_size, limit=args.limit)
+    test = _load(args, spec, clf.processor, limit=args.limit)
     if not test:
         p.error(f"no labelled pages in {spec} (split {args.split})")
     result = evaluate(clf.model, clf.processor, clf.policy, test, args.out, batch_size=args.batch_size)

@@ -25,7 +25,7 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, *, binary: bool
         return loss
 
     opt.step(nll)
-    return float(log_t.exp().clamp(0.05, 20.0))
+    return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
 def ece_equal_mass(confidence: torch.Tensor, correct: torch.Tensor, bins: int = 15) -> float:

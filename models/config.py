@@ -3,6 +3,9 @@
 Exit names (ordered the way a page meets them):
   OCR-free image stage (needs only the page image, runs before OCR):
     "vision"      mean of the patch embeddings (the paper's vision exit)
+    "vision_grid" the patch embeddings kept on their grid: each reduced to GRID_FEATURES numbers, the
+                  grid flattened and projected (beyond the paper: a mean forgets *where* the ink is,
+                  and page layout is what tells a form from a letter without reading it)
     "image_<k>"   visual CLS after k encoder layers run on the visual tokens alone
   Multimodal stage (needs OCR words and boxes):
     "text"        masked mean of the text embeddings (padding does not count)
@@ -19,7 +22,8 @@ from pathlib import Path
 from typing import Optional
 
 EXIT_CONFIG_NAME = "exits.json"
-IMAGE_STAGE_EMBEDDING_EXITS = ("vision",)
+IMAGE_STAGE_EMBEDDING_EXITS = ("vision", "vision_grid")
+GRID_FEATURES = 4  # numbers kept per patch by the vision_grid exit
 MULTIMODAL_EMBEDDING_EXITS = ("text", "concat")
 LAYER_PRESETS = ("none", "single", "quarter", "alternate", "all")
 HEAD_KINDS = ("ramp", "ramp1", "gate")
@@ -86,7 +90,7 @@ class ExitConfig:
             if name == "final":
                 raise ValueError("'final' is implicit; do not list it among the exits")
             if layer_of(name) is None and image_layer_of(name) is None:
-                raise ValueError(f"unknown exit {name!r}: use vision, image_<k>, text, concat or layer_<k>")
+                raise ValueError(f"unknown exit {name!r}: use vision, vision_grid, image_<k>, text, concat or layer_<k>")
         self.exits = sorted(dict.fromkeys(self.exits), key=exit_sort_key)
 
     @classmethod
@@ -133,13 +137,13 @@ class ExitConfig:
         return cls(**json.loads(Path(directory, EXIT_CONFIG_NAME).read_text()))
 
 
-def exit_sort_key(name: str) -> tuple[int, int]:
+def exit_sort_key(name: str) -> tuple[int, ...]:
     """Image-stage exits first (by depth), then text < concat < layer_k (by depth), final last."""
     if name == "final":
         return (3, 0)
     depth = image_layer_of(name)
     if depth is not None:
-        return (0, depth)
+        return (0, depth, IMAGE_STAGE_EMBEDDING_EXITS.index(name) if name in IMAGE_STAGE_EMBEDDING_EXITS else 0)
     if name in MULTIMODAL_EMBEDDING_EXITS:
         return (1, MULTIMODAL_EMBEDDING_EXITS.index(name))
     return (2, layer_of(name) or 0)

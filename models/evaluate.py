@@ -21,7 +21,8 @@ from models.config import image_layer_of, layer_of
 from models.data import Example
 from models.flops import full_depth_flops, layer_flops, patch_embed_flops, visual_tokens
 from models.multiexit import MultiExitLayoutLMv3
-from models.policies import ExitPolicy, ExitTable, heuristic_policy, search_per_exit, simulate
+from models.policies import (OCR_COST_FULL_PASSES, ExitPolicy, ExitTable, compute_cost, heuristic_policy,
+                             search_per_exit, simulate)
 from models.processor import DocProcessor
 
 GLOBAL_SWEEP = (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99, 0.995, 0.999)
@@ -94,7 +95,7 @@ def per_exit_metrics(model: MultiExitLayoutLMv3, outputs: dict, labels: torch.Te
 
 def calibrate(model: MultiExitLayoutLMv3, processor: DocProcessor, val: Sequence[Example], *,
               policy_kind: str = "per-exit", accuracy_margin: float = 0.003, batch_size: int = 32,
-              outputs=None) -> dict:
+              outputs=None, ocr_cost: float = OCR_COST_FULL_PASSES) -> dict:
     """Fit temperatures, then choose the model's default policy on validation. Returns the report."""
     if outputs is None:
         outputs, tokens = collect_outputs(model, processor, val, batch_size)
@@ -117,12 +118,12 @@ def calibrate(model: MultiExitLayoutLMv3, processor: DocProcessor, val: Sequence
     table = exit_table(model, outputs, labels.numpy(), tokens)
     full_acc = simulate(ExitPolicy(kind="full"), table)["accuracy"]
     policies = {
-        "per-exit": search_per_exit(table, accuracy_floor=full_acc - accuracy_margin),
+        "per-exit": search_per_exit(table, accuracy_floor=full_acc - accuracy_margin, ocr_cost=ocr_cost),
         "heuristic": heuristic_policy({n: after[n] for n in model.exit_config.all_exits}),
     }
     sweep = {tau: simulate(ExitPolicy(kind="global", global_threshold=tau), table) for tau in GLOBAL_SWEEP}
     ok = [tau for tau, r in sweep.items() if r["accuracy"] >= full_acc - accuracy_margin]
-    best_tau = min(ok, key=lambda t: sweep[t]["flops_fraction"]) if ok else max(GLOBAL_SWEEP)
+    best_tau = min(ok, key=lambda t: compute_cost(sweep[t], ocr_cost)) if ok else max(GLOBAL_SWEEP)
     policies["global"] = ExitPolicy(kind="global", global_threshold=best_tau,
                                     note=f"cheapest global tau on validation within {accuracy_margin:.3f} of full")
     chosen = policies[policy_kind]
@@ -165,7 +166,7 @@ def measure(model: MultiExitLayoutLMv3, processor: DocProcessor, policy: ExitPol
         "mean_layers_run": float(np.mean([p.layers_run for p in preds])),
         "flops_fraction": float(sum(p.flops for p in preds) / sum(p.flops / p.flops_fraction for p in preds)),
         "model_seconds": seconds,
-        "ocr_skipped_fraction": float(np.mean([p.exit_name.startswith(("image_", "vision")) for p in preds])),
+        "ocr_skipped_fraction": float(np.mean([image_layer_of(p.exit_name) is not None for p in preds])),
         "exit_histogram": {n: sum(p.exit_name == n for p in preds) for n in model.exit_config.all_exits},
     }
 

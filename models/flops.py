@@ -31,6 +31,16 @@ def head_flops(config: LayoutLMv3Config, kind: str) -> float:
     return float(2 * h + 2 * (h * h + h * c))  # gate + the final head it reads
 
 
+def pool_flops(config: LayoutLMv3Config, exit_name: str) -> float:
+    """Pooling before an exit's head: only vision_grid's learned grid projection costs anything."""
+    if exit_name != "vision_grid":
+        return 0.0
+    from models.config import GRID_FEATURES
+
+    patches = visual_tokens(config) - 1
+    return float(2 * 2 * patches * config.hidden_size * GRID_FEATURES)
+
+
 def visual_tokens(config: LayoutLMv3Config) -> int:
     return (config.input_size // config.patch_size) ** 2 + 1
 

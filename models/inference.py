@@ -14,7 +14,7 @@ from typing import Optional
 import torch
 
 from models.config import image_layer_of
-from models.flops import head_flops, layer_flops, patch_embed_flops, visual_tokens
+from models.flops import head_flops, layer_flops, patch_embed_flops, pool_flops, visual_tokens
 from models.multiexit import EncoderState, MultiExitLayoutLMv3
 from models.policies import NEVER, ExitPolicy
 
@@ -105,7 +105,8 @@ class EarlyExitRunner:
                 probs, conf = self._exit_answer(name, state, text)
                 probs_l, conf_l = probs.tolist(), conf.tolist()
                 for row, page in enumerate(active):
-                    flops[page] += head_flops(self.config, self.head_kind if name != "final" else "ramp")
+                    flops[page] += (head_flops(self.config, self.head_kind if name != "final" else "ramp")
+                                    + pool_flops(self.config, name))
                     best.offer(page, conf_l[row], (name, probs_l[row], conf_l[row]))
                 if name == "final":
                     done_rows = list(range(len(active)))

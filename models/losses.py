@@ -65,3 +65,11 @@ def entropy_regularise_gradients(model: MultiExitLayoutLMv3, outputs: dict[str, 
             if p.grad is not None:
                 p.grad.mul_(s)
     return dict(zip(names, scale))
+
+
+def image_stage_loss(model: MultiExitLayoutLMv3, outputs: dict[str, tuple], labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the OCR-free exits (train.py's image-first phase: `--image-epochs`)."""
+    names = [n for n in model.exit_config.image_exits if n in outputs]
+    if not names:
+        raise ValueError("the model has no image-stage exits to train")
+    return sum(F.cross_entropy(outputs[n][0].float(), labels) for n in names) / len(names)

@@ -28,7 +28,7 @@ from transformers import LayoutLMv3Config, LayoutLMv3ForSequenceClassification
 from transformers.masking_utils import create_bidirectional_mask
 from transformers.models.layoutlmv3.modeling_layoutlmv3 import LayoutLMv3ClassificationHead
 
-from models.config import ExitConfig, image_layer_of, layer_of
+from models.config import GRID_FEATURES, IMAGE_STAGE_EMBEDDING_EXITS, ExitConfig, image_layer_of, layer_of
 
 WEIGHTS_NAME = "model.safetensors"
 
@@ -59,6 +59,21 @@ def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
+class GridPool(nn.Module):
+    """The vision_grid exit's pooling: every patch embedding reduced to a few numbers, the grid
+    flattened (so position survives) and projected back to hidden size for an ordinary exit head.
+    Linear on purpose: the ramp head that follows has its own tanh, and a second squashing layer
+    in front of it learned markedly slower here."""
+
+    def __init__(self, hidden_size: int, patches: int, features: int = GRID_FEATURES):
+        super().__init__()
+        self.reduce = nn.Linear(hidden_size, features)
+        self.project = nn.Linear(patches * features, hidden_size)
+
+    def forward(self, patch_embeddings: torch.Tensor) -> torch.Tensor:  # (B, patches, H) -> (B, H)
+        return self.project(self.reduce(patch_embeddings).flatten(1))
+
+
 class MultiExitLayoutLMv3(nn.Module):
     def __init__(self, backbone_config: LayoutLMv3Config, exit_config: ExitConfig):
         super().__init__()
@@ -70,6 +85,8 @@ class MultiExitLayoutLMv3(nn.Module):
         self.backbone = LayoutLMv3ForSequenceClassification(backbone_config)
         self.num_layers = backbone_config.num_hidden_layers
         self.heads = nn.ModuleDict({name: self._make_head() for name in exit_config.exits})
+        patches = (backbone_config.input_size // backbone_config.patch_size) ** 2
+        self.grid_pool = GridPool(backbone_config.hidden_size, patches) if "vision_grid" in exit_config.exits else None
         # Calibration temperatures per exit (1.0 = uncalibrated); buffers so they travel with the weights.
         self.register_buffer("temperatures", torch.ones(len(exit_config.all_exits)), persistent=True)
 
@@ -133,6 +150,8 @@ class MultiExitLayoutLMv3(nn.Module):
         """The vector an exit reads."""
         if name == "vision":  # mean of the patch embeddings (visual CLS excluded)
             return state.hidden[:, 1:].mean(1)
+        if name == "vision_grid":
+            return self.grid_pool(state.hidden[:, 1:])
         if name == "text":
             return _masked_mean(text_embeddings, state.token_mask[:, : state.text_len])
         if name == "concat":
@@ -162,9 +181,10 @@ class MultiExitLayoutLMv3(nn.Module):
         for depth in range(self.exit_config.image_stage_layers + 1):
             if depth > 0:
                 self.run_layer(depth - 1, state)
-            name = "vision" if depth == 0 else f"image_{depth}"
-            if name in exits:
-                out[name] = self.exit_logits(name, self.pooled(name, state))
+            names = IMAGE_STAGE_EMBEDDING_EXITS if depth == 0 else (f"image_{depth}",)
+            for name in names:
+                if name in exits:
+                    out[name] = self.exit_logits(name, self.pooled(name, state))
         return out
 
     def forward_multimodal(self, input_ids, bbox, attention_mask, pixel_values) -> dict[str, tuple]:
@@ -200,12 +220,24 @@ class MultiExitLayoutLMv3(nn.Module):
         head = count(self.heads[name] if name in self.heads else self.backbone.classifier)
         if self.exit_config.head == "gate" and name != "final":
             head += count(self.backbone.classifier)  # a gate's label comes from the final head
+        if name == "vision_grid":
+            head += count(self.grid_pool)
         depth = image_layer_of(name)
         if depth is not None:
             return visual + bias_tables + count(*lm.encoder.layer[:depth]) + head
         depth = self.num_layers if name == "final" else layer_of(name)
         inputs = count(lm.embeddings) + (visual if name != "text" else 0)
         return inputs + bias_tables + count(*lm.encoder.layer[:depth]) + head
+
+    def with_exits(self, exit_config: ExitConfig) -> "MultiExitLayoutLMv3":
+        """The same backbone with other exits: heads both configs share keep their weights, new heads
+        start fresh, dropped heads are gone. Temperatures reset to 1 (calibrate afterwards)."""
+        model = MultiExitLayoutLMv3(self.config, exit_config)
+        state = {k: v for k, v in self.state_dict().items() if k != "temperatures"}
+        kept = {k: v for k, v in state.items() if not k.startswith(("heads.", "grid_pool."))
+                or k.split(".")[1] in exit_config.exits or (k.startswith("grid_pool.") and model.grid_pool is not None)}
+        model.load_state_dict(kept, strict=False)
+        return model.to(dtype=next(self.parameters()).dtype)
 
     # ----- save / load, transformers-style -----
     def save_pretrained(self, directory: str | Path, *, dtype: Optional[torch.dtype] = None) -> None:

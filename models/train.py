@@ -2,6 +2,17 @@
 
 AdamW with linear warm-up and decay, a seed, the best epoch by validation accuracy (final exit),
 a checkpoint after every epoch (`--resume` continues from it), progress bars.
+
+Two things beyond the paper's recipe, both for the OCR-free exits and for real OCR:
+- `--image-epochs N` first trains the image stage alone (image-only passes, loss on the image exits
+  only) for N epochs, by default only the image exits' heads (`--image-train heads`): measured here,
+  the image exits stayed near chance when trained jointly with eight multimodal exits, while heads
+  on the backbone's own patch features learn the page layout. `--image-exit-weight` keeps weight on
+  those exits in the joint phase that follows.
+- words: generator words in OCR reading order with OCR-like noise, and, for pages whose real OCR is
+  in `--ocr-cache`, that OCR half of the time (fill the cache with `docexit run --ocr_cache DIR` over
+  the training pages, or train on OCR only with `--words ocr`).
+`--init DIR` continues from a saved model (its tokenizer, backbone, exits) instead of a new one.
 """
 from __future__ import annotations
 
@@ -18,13 +29,14 @@ import torch
 
 from docexit.labels import RVL_CDIP_CLASSES
 from models.config import HEAD_KINDS, STRATEGIES, ExitConfig, small_backbone_config
-from models.data import Example, load_examples, ocr_like_noise
+from models.data import WORD_SOURCES, Example, image_jitter, load_examples, ocr_like_noise
 from models.evaluate import calibrate, collect_outputs
-from models.losses import entropy_regularise_gradients, exit_weights, multi_exit_loss
+from models.losses import entropy_regularise_gradients, exit_weights, image_stage_loss, multi_exit_loss
 from models.multiexit import MultiExitLayoutLMv3
 from models.processor import DocProcessor, train_tokenizer
 
 CHECKPOINT = "checkpoint.pt"
+DEFAULT_EXITS = "vision,vision_grid,image_2,image_4,text,concat,alternate"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,13 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="a corpus made by `docexit generate` (its root), or any reader input")
     p.add_argument("--val-data", help="validation input when --data is not a generated corpus")
     p.add_argument("--out", required=True, help="model directory to write")
-    p.add_argument("--exits", default="vision,image_2,image_4,text,concat,alternate",
-                   help="exit places: vision, image_<k>, image:<preset>, text, concat, layer_<k>, or a preset "
-                        "(single, quarter, alternate, all); comma-separated")
+    p.add_argument("--exits", help="exit places: vision, vision_grid, image_<k>, image:<preset>, text, concat, "
+                                   "layer_<k>, or a preset (single, quarter, alternate, all); comma-separated "
+                                   f"(default: {DEFAULT_EXITS}; with --init: the init model's)")
     p.add_argument("--head", choices=HEAD_KINDS, default="ramp")
     p.add_argument("--strategy", choices=STRATEGIES, default="uniform")
     p.add_argument("--gamma", type=float, default=0.7)
     p.add_argument("--backbone", help="start from a pretrained LayoutLMv3 (name or local path) and its tokenizer")
+    p.add_argument("--init", help="start from a docexit model directory (weights, tokenizer and exits)")
+    p.add_argument("--words", choices=WORD_SOURCES, default="truth",
+                   help="truth: the corpus's own words when it has them (generated corpora), else OCR; ocr: always OCR")
+    p.add_argument("--ocr-cache", help="OCR cache folder: read (and with --words ocr, filled) for training pages")
+    p.add_argument("--ocr-engine", default="easyocr", help="OCR engine for pages without words (see docs/ocr.md)")
+    p.add_argument("--image-epochs", type=int, default=0,
+                   help="epochs of image-stage-only training before the joint epochs (OCR-free exits)")
+    p.add_argument("--image-train", choices=["heads", "all"], default="heads",
+                   help="what the image epochs train: the image exits' heads on the backbone's features (cheap, "
+                        "leaves the multimodal backbone as it is), or the backbone too")
+    p.add_argument("--image-lr", type=float, default=3e-3, help="peak learning rate of the image epochs")
+    p.add_argument("--image-exit-weight", type=float, default=1.0,
+                   help="multiplies the loss weight of the image-stage exits in the joint epochs")
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--layers", type=int, default=8)
     p.add_argument("--heads", type=int, default=3)
@@ -72,6 +97,16 @@ def seed_everything(seed: int) -> None:
 
 def make_model(args, train: list[Example]) -> tuple[MultiExitLayoutLMv3, DocProcessor]:
     labels = list(RVL_CDIP_CLASSES)
+    if args.init:
+        model, processor = MultiExitLayoutLMv3.from_pretrained(args.init), DocProcessor.from_pretrained(args.init)
+        if args.exits:  # other exits on the same backbone: shared weights carry over, new heads start fresh
+            old = model.exit_config
+            exits = ExitConfig.from_places(args.exits, model.num_layers, head=args.head, labels=old.labels,
+                                           strategy=args.strategy, gamma=args.gamma,
+                                           max_text_tokens=old.max_text_tokens, image_size=old.image_size,
+                                           reference_text_tokens=old.reference_text_tokens)
+            model = model.with_exits(exits)
+        return model, processor
     tokens_seen = []
     if args.resume and Path(args.out, "tokenizer.json").is_file():
         tokenizer = DocProcessor.from_pretrained(args.out).tokenizer  # the one the checkpoint was trained with
@@ -92,14 +127,15 @@ def make_model(args, train: list[Example]) -> tuple[MultiExitLayoutLMv3, DocProc
         from transformers import LayoutLMv3Config
 
         num_layers = LayoutLMv3Config.from_pretrained(args.backbone).num_hidden_layers
-        model = MultiExitLayoutLMv3.from_backbone(args.backbone, ExitConfig.from_places(args.exits, num_layers, **exit_kw))
+        model = MultiExitLayoutLMv3.from_backbone(args.backbone,
+                                                  ExitConfig.from_places(args.exits or DEFAULT_EXITS, num_layers, **exit_kw))
     else:
         backbone = small_backbone_config(len(tokenizer), len(labels), hidden_size=args.hidden, num_layers=num_layers,
                                          num_heads=args.heads, max_text_tokens=args.max_text_tokens,
                                          image_size=args.image_size)
         backbone.id2label = dict(enumerate(labels))
         backbone.label2id = {n: i for i, n in enumerate(labels)}
-        model = MultiExitLayoutLMv3(backbone, ExitConfig.from_places(args.exits, num_layers, **exit_kw))
+        model = MultiExitLayoutLMv3(backbone, ExitConfig.from_places(args.exits or DEFAULT_EXITS, num_layers, **exit_kw))
     return model, processor
 
 
@@ -110,14 +146,52 @@ def batches(examples: list[Example], batch_size: int, rng: random.Random):
         yield [examples[i] for i in order[start:start + batch_size]]
 
 
-def accuracy_final(model, processor, examples, batch_size) -> float:
+def lr_factor(step: int, image_steps: int, joint_steps: int, args) -> float:
+    """Multiplier of --lr at a step: each phase (image epochs, then joint epochs) has its own linear
+    warm-up and decay; the image phase peaks at --image-lr."""
+    def warmup_decay(s: int, n: int) -> float:
+        warm = max(1, int(args.warmup * n))
+        return min((s + 1) / warm, max(0.0, (n - s) / max(1, n - warm)))
+
+    if step < image_steps:
+        return args.image_lr / args.lr * warmup_decay(step, image_steps)
+    return warmup_decay(step - image_steps, joint_steps)
+
+
+def set_image_heads_only(model: MultiExitLayoutLMv3, on: bool) -> None:
+    """Freeze everything but the image exits' heads (and vision_grid's pooling), or unfreeze all."""
+    image_heads = tuple(f"heads.{n}." for n in model.exit_config.image_exits) + ("grid_pool.",)
+    for name, param in model.named_parameters():
+        param.requires_grad_(not on or name.startswith(image_heads))
+
+
+def val_accuracy(model, processor, examples, batch_size) -> dict[str, float]:
+    """Validation accuracy of every exit (gates: of the final head's labels they read)."""
     outputs, _ = collect_outputs(model, processor, examples, batch_size)
     labels = torch.tensor([e.label for e in examples])
-    return float(outputs["final"][0].argmax(-1).eq(labels).double().mean())
+    return {name: round(float(logits.argmax(-1).eq(labels).double().mean()), 4)
+            for name, (logits, _) in outputs.items()}
+
+
+def batch_words(batch: list[Example], rng: random.Random) -> tuple[list, list]:
+    """The words each page shows this step: its cached real OCR half of the time when it has one,
+    else its words with OCR-like noise."""
+    words, boxes = [], []
+    for e in batch:
+        if e.ocr_words is not None and rng.random() < 0.5:
+            w, b = e.ocr_words, e.ocr_boxes
+        else:
+            w, b = ocr_like_noise(e.words, e.boxes, rng)
+        words.append(w)
+        boxes.append(b)
+    return words, boxes
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.epochs < 1:
+        print("docexit train: --epochs must be at least 1 (the joint epochs choose the saved model)", file=sys.stderr)
+        return 2
     from tqdm import tqdm
 
     if args.threads:
@@ -126,20 +200,29 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
-    train = load_examples(args.data, split="train", image_size=args.image_size, limit=args.limit,
-                          progress=not args.no_progress)
-    val = load_examples(args.val_data or args.data, split="val", image_size=args.image_size,
-                        progress=not args.no_progress)
+    if args.init:  # the input sizes and word budget are the init model's
+        init_processor = DocProcessor.from_pretrained(args.init)
+        args.image_size, args.max_text_tokens = init_processor.image_size, init_processor.max_text_tokens
+    load = dict(image_size=args.image_size, words=args.words, ocr_engine=args.ocr_engine, ocr_cache=args.ocr_cache,
+                max_words=args.max_text_tokens - 2, progress=not args.no_progress)
+    train = load_examples(args.data, split="train", limit=args.limit, **load)
+    val = load_examples(args.val_data or args.data, split="val", **load)
     if not train or not val:
         print(f"docexit train: no labelled pages found (train={len(train)}, val={len(val)})", file=sys.stderr)
         return 2
+    with_ocr = sum(e.ocr_words is not None for e in train)
+    if with_ocr:
+        print(f"{with_ocr} of {len(train)} training pages also carry cached real OCR")
     model, processor = make_model(args, train)
     weights = exit_weights(model)
-    steps_total = args.epochs * ((len(train) + args.batch_size - 1) // args.batch_size)
+    for name in model.exit_config.image_exits:
+        weights[name] *= args.image_exit_weight
+    image_epochs = args.image_epochs if model.exit_config.image_exits else 0
+    total_epochs = image_epochs + args.epochs
+    steps_per_epoch = (len(train) + args.batch_size - 1) // args.batch_size
+    image_steps, joint_steps = image_epochs * steps_per_epoch, args.epochs * steps_per_epoch
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    warm = max(1, int(args.warmup * steps_total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps_total - s) / max(1, steps_total - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, image_steps, joint_steps, args))
     start_epoch, best_acc, best_state, history = 0, -1.0, None, []
     ckpt_path = out / CHECKPOINT
     if args.resume and ckpt_path.is_file():
@@ -152,33 +235,46 @@ def main(argv=None) -> int:
         print(f"resumed from {ckpt_path} at epoch {start_epoch}")
     processor.save_pretrained(out)
     rng = random.Random(args.seed)
-    for epoch in range(start_epoch, args.epochs):
+    for epoch in range(start_epoch, total_epochs):
         model.train()
+        image_only = epoch < image_epochs
+        set_image_heads_only(model, image_only and args.image_train == "heads")
         rng.seed(args.seed * 1000 + epoch)
-        bar = tqdm(list(batches(train, args.batch_size, rng)), desc=f"epoch {epoch + 1}/{args.epochs}",
+        bar = tqdm(list(batches(train, args.batch_size, rng)),
+                   desc=f"epoch {epoch + 1}/{total_epochs}{' (image stage)' if image_only else ''}",
                    disable=args.no_progress)
         running = 0.0
         for step, batch in enumerate(bar):
-            noisy = [ocr_like_noise(e.words, e.boxes, rng) for e in batch]
-            enc = processor.encode_text([w for w, _ in noisy], [b for _, b in noisy])
-            pixels = processor.pixel_values([e.image for e in batch])
+            pixels = processor.pixel_values([image_jitter(e.image, rng) for e in batch])
             labels = torch.tensor([e.label for e in batch])
-            outputs = model(**enc, pixel_values=pixels)
-            loss, parts = multi_exit_loss(model, outputs, labels, weights)
+            if image_only:
+                outputs = model.forward_image_stage(pixels)
+                loss = image_stage_loss(model, outputs, labels)
+                parts = {"final": float("nan")}
+            else:
+                enc = processor.encode_text(*batch_words(batch, rng))
+                outputs = model(**enc, pixel_values=pixels)
+                loss, parts = multi_exit_loss(model, outputs, labels, weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if "entropyreg" in model.exit_config.strategy:
+            if "entropyreg" in model.exit_config.strategy and not image_only:
                 entropy_regularise_gradients(model, outputs)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
             running = 0.9 * running + 0.1 * float(loss.detach()) if step else float(loss.detach())
             bar.set_postfix(loss=f"{running:.3f}", final=f"{parts['final']:.3f}")
-        val_acc = accuracy_final(model, processor, val, args.batch_size)
-        history.append({"epoch": epoch + 1, "val_accuracy_final": val_acc, "train_loss": running})
-        print(f"epoch {epoch + 1}: val accuracy (final exit) {val_acc:.4f}")
-        if val_acc > best_acc:
-            best_acc, best_state = val_acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if image_only and epoch < image_epochs - 1:  # the image heads only: validate at the phase's end
+            history.append({"epoch": epoch + 1, "phase": "image", "train_loss": running})
+            print(f"epoch {epoch + 1} (image stage): train loss {running:.4f}")
+        else:
+            accs = val_accuracy(model, processor, val, args.batch_size)
+            val_acc = accs["final"]
+            history.append({"epoch": epoch + 1, "phase": "image" if image_only else "joint",
+                            "val_accuracy_final": val_acc, "val_accuracy": accs, "train_loss": running})
+            print(f"epoch {epoch + 1}: val accuracy (final exit) {val_acc:.4f}; per exit {json.dumps(accs)}")
+            if val_acc > best_acc and not image_only:
+                best_acc, best_state = val_acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                     "epoch": epoch + 1, "best_acc": best_acc, "best_model": best_state,
                     "history": json.dumps(history)}, ckpt_path)

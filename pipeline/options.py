@@ -28,7 +28,9 @@ class DocexitOptions(PipelineOptions):
         g.add_argument("--output", help="output folder; replaced atomically on re-runs")
         g.add_argument("--label_root", default=None, help="root that relative paths in label files resolve against")
         g.add_argument("--model", default=None, help="model folder (local or fsspec URL); default: the shipped model")
-        g.add_argument("--policy", default=None, help="exit policy name, passed to the classifier when it supports it")
+        g.add_argument("--policy", default=None,
+                       help="exit policy: default (the model's own), full, global:TAU, heuristic, per-exit, "
+                            "with ,max_layers=K or ,deadline_ms=MS for anytime budgets")
         g.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
         g.add_argument("--dtype", default="auto", help="auto | float32 | bfloat16 | float16")
         g.add_argument("--no_early_exit", action="store_true", default=False,

@@ -58,11 +58,9 @@ def preflight(options) -> dict:
         return found
     from pathlib import Path
 
-    try:
-        from models.classifier import SHIPPED_MODEL_DIR
-        from models.multiexit import WEIGHTS_NAME
-    except ImportError:
-        return found
+    from models.classifier import SHIPPED_MODEL_DIR
+    from models.multiexit import WEIGHTS_NAME
+    from models.policies import ExitPolicy
     model_dir = Path(d.model[len("file://"):] if d.model and d.model.startswith("file://") else
                      d.model) if d.model else SHIPPED_MODEL_DIR
     if not (model_dir / WEIGHTS_NAME).is_file():
@@ -70,12 +68,7 @@ def preflight(options) -> dict:
                                 f"pass --model DIR or train one with `docexit train`")
     found["model_dir"] = str(model_dir)
     if d.policy:
-        try:
-            from models.policies import ExitPolicy
-        except ImportError:
-            ExitPolicy = None
-        if ExitPolicy is not None and hasattr(ExitPolicy, "parse") and hasattr(ExitPolicy, "load"):
-            ExitPolicy.parse(d.policy, ExitPolicy.load(model_dir))  # ValueError names the problem
+        ExitPolicy.parse(d.policy, ExitPolicy.load(model_dir))  # ValueError names the problem
     settings = model_dir / "processor.json"
     if d.ocr_max_words is None and settings.is_file():
         try:

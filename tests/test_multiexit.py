@@ -66,6 +66,8 @@ def test_presets_and_exit_order():
     assert preset_layers("single", 12) == [6]
     cfg = ExitConfig.from_places("layer_2,concat,image_1,text,vision", 4)
     assert cfg.all_exits == ["vision", "image_1", "text", "concat", "layer_2", "final"]
+    cfg = ExitConfig.from_places("image_1,vision_grid,text,vision", 4)
+    assert cfg.all_exits == ["vision", "vision_grid", "image_1", "text", "final"]
     with pytest.raises(ValueError):
         ExitConfig(exits=["layer_x"])
     with pytest.raises(ValueError):
@@ -183,6 +185,19 @@ def test_policies_replay_on_exit_table():
     assert simulate(budget, table)["flops_fraction"] <= 0.5
 
 
+def test_per_exit_search_weighs_the_ocr_a_page_skips():
+    from models.policies import compute_cost
+
+    table = _table()
+    r = {"flops_fraction": 0.25, "ocr_skipped_fraction": 0.5}
+    assert compute_cost(r, ocr_cost=100.0) == pytest.approx(0.25 + 50.0)
+    # one wrong page allowed: skipping OCR for two pages (one of them wrong) beats any FLOPs saving
+    cheap = simulate(search_per_exit(table, accuracy_floor=5 / 6, ocr_cost=100.0), table)
+    assert cheap["accuracy"] >= 5 / 6 and cheap["ocr_skipped_fraction"] >= 2 / 6
+    strict = simulate(search_per_exit(table, accuracy_floor=1.0, ocr_cost=100.0), table)
+    assert strict["accuracy"] == 1.0 and strict["ocr_skipped_fraction"] == 0.0  # page 2 is confidently wrong
+
+
 def test_heuristic_policy_is_min_max_of_paper_metric():
     p = heuristic_policy({"a": {"accuracy": 0.8, "ece": 0.1}, "b": {"accuracy": 0.9, "ece": 0.05},
                           "final": {"accuracy": 0.95, "ece": 0.02}}, epsilon=0.01)
@@ -255,3 +270,24 @@ def test_classifier_round_trip_and_two_stages(tmp_path):
     reloaded = MultiExitLayoutLMv3.from_pretrained(tmp_path / "m")
     for (k, a), (_, b) in zip(clf.model.state_dict().items(), reloaded.state_dict().items()):
         assert torch.equal(a, b), k
+
+
+def test_vision_grid_exit_sees_where_the_ink_is():
+    """Without position embeddings the paper's vision exit (a mean) cannot tell a page from the same
+    page with its patches moved; vision_grid reads the grid, so it can."""
+    model, _ = tiny_model(exits="vision,vision_grid,image_1")
+    with torch.no_grad():
+        model.lm.pos_embed.zero_()
+        pixels = torch.ones(1, 3, 64, 64)
+        pixels[:, :, :16, :16] = -1.0                  # ink in the top-left patch only
+        moved = torch.ones(1, 3, 64, 64)
+        moved[:, :, 48:, 48:] = -1.0                   # the same patch, bottom-right
+        out_a, out_b = model.forward_image_stage(pixels), model.forward_image_stage(moved)
+    assert set(out_a) == {"vision", "vision_grid", "image_1"}
+    torch.testing.assert_close(out_a["vision"][0], out_b["vision"][0])
+    assert (out_a["vision_grid"][0] - out_b["vision_grid"][0]).abs().max() > 1e-4
+    params = model.params_to_reach("vision_grid") - model.params_to_reach("vision")
+    assert params == sum(p.numel() for p in model.grid_pool.parameters())
+    from models.flops import pool_flops
+
+    assert pool_flops(model.config, "vision_grid") > 0 and pool_flops(model.config, "vision") == 0

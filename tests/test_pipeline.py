@@ -112,24 +112,24 @@ def test_one_bad_page_never_takes_its_batch_with_it(tmp_path):
     assert all("after its batch failed" in (r["note"] or "") for r in res.to_pylist())
 
 
-def test_rerun_replaces_output_atomically(tmp_path):
+def test_rerun_replaces_output_atomically(tmp_path, tiny_model):
     a = write_test_inputs(tmp_path / "a", n_pages=4, broken=False, classes=("letter",))
     b = write_test_inputs(tmp_path / "b", n_pages=3, broken=False, classes=("memo",))
     out = tmp_path / "runs" / "out"
-    run(["--input", str(tmp_path / "a"), "--output", str(out)] + FAKE)
+    run(["--input", str(tmp_path / "a"), "--output", str(out), "--model", tiny_model])
     assert _tables(out)[0].num_rows == len(a["pages"])
-    run(["--input", str(tmp_path / "b"), "--output", str(out)] + FAKE)
+    run(["--input", str(tmp_path / "b"), "--output", str(out), "--model", tiny_model])
     res, err = _tables(out)
     assert res.num_rows == len(b["pages"]) and err.num_rows == 0
     assert set(res.column("label_gold").to_pylist()) == {"memo"}
     # a failing run leaves the previous output untouched and no temporary siblings behind
     with pytest.raises(Exception):
-        run(["--input", str(tmp_path / "does-not-exist"), "--output", str(out)] + FAKE)
+        run(["--input", str(tmp_path / "does-not-exist"), "--output", str(out), "--model", tiny_model])
     assert _tables(out)[0].num_rows == len(b["pages"])
     assert sorted(os.listdir(tmp_path / "runs")) == ["out"]
 
 
-def test_memory_filesystem_input_and_output(tmp_path):
+def test_memory_filesystem_input_and_output(tmp_path, tiny_model):
     write_test_inputs(tmp_path / "in", n_pages=3)
     fs = fsspec.filesystem("memory")
     base = "memory://docexit-test"
@@ -138,13 +138,13 @@ def test_memory_filesystem_input_and_output(tmp_path):
             src = os.path.join(root, name)
             fs.pipe(f"{base}/in/{os.path.relpath(src, tmp_path / 'in')}", open(src, "rb").read())
     try:
-        report = run(["--input", f"{base}/in", "--output", f"{base}/out"] + FAKE)
+        report = run(["--input", f"{base}/in", "--output", f"{base}/out", "--model", tiny_model])
         res, err = _tables(f"{base}/out")
         assert res.num_rows == 3 and err.num_rows == 4 and report["accounted"]
         assert all(u.startswith("memory://") for u in res.column("uri").to_pylist())
         assert diff_reports(report, report_from_parquet(f"{base}/out")) == []
         # re-run into the same memory:// OUT: replaced, not mixed
-        run(["--input", f"{base}/in/letter", "--output", f"{base}/out"] + FAKE)
+        run(["--input", f"{base}/in/letter", "--output", f"{base}/out", "--model", tiny_model])
         assert _tables(f"{base}/out")[0].num_rows == 1
         assert not [p for p in fs.ls(base, detail=False) if ".tmp-" in p]
     finally:

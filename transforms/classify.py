@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import inspect
 import logging
 import os
 import threading
@@ -89,39 +88,15 @@ class ClassifierService:
         if spec.num_threads and spec.num_threads > 0:
             import torch
             torch.set_num_threads(spec.num_threads)
-        self.policy_note: Optional[str] = None
-        self._policy_applied = False
-        if spec.factory:
+        if spec.factory:  # a plug-in classifier; it reads device, dtype and policy from the spec
             self.clf = _import_string(spec.factory)(spec)
         else:
-            from models.classifier import DocClassifier  # lazy: heavy, and written by another team
+            from models.classifier import DocClassifier
 
-            kwargs: dict[str, Any] = {"device": spec.device, "dtype": spec.dtype}
-            try:
-                params = inspect.signature(DocClassifier.from_pretrained).parameters
-            except (TypeError, ValueError):
-                params = {}
-            if spec.policy and "policy" in params:
-                kwargs["policy"] = spec.policy
-                self._policy_applied = True
-            self.clf = DocClassifier.from_pretrained(localize_model_path(spec.path), **kwargs)
-        self._apply_policy()
+            self.clf = DocClassifier.from_pretrained(localize_model_path(spec.path), device=spec.device,
+                                                     dtype=spec.dtype, policy=spec.policy or "default")
         if spec.warmup:
             self._warmup()
-
-    def _apply_policy(self) -> None:
-        want = self.spec.policy
-        if not want or self._policy_applied or getattr(self.clf, "policy_name", None) == want:
-            return
-        for method in ("set_policy", "with_policy", "use_policy"):
-            fn = getattr(self.clf, method, None)
-            if callable(fn):
-                out = fn(want)
-                if method == "with_policy" and out is not None:
-                    self.clf = out
-                return
-        self.policy_note = f"--policy {want!r} not supported by this classifier; using {self.policy_name!r}"
-        log.warning(self.policy_note)
 
     def _warmup(self) -> None:
         """One tiny call per path, so lazy initialisation is not billed to the first real batch."""
@@ -150,7 +125,6 @@ class ClassifierService:
             "max_words": getattr(self.clf, "max_words", None),
             "has_image_stage": self.has_image_stage,
             "policy_name": self.policy_name,
-            "policy_note": self.policy_note,
             "device": str(device) if device is not None else None,
         }
 
