@@ -161,6 +161,21 @@ def _load_with_readers(spec: str, image_size: int, limit: Optional[int], ocr_eng
     return out
 
 
+def balanced_subset(examples: list[Example], n: int) -> list[Example]:
+    """At most n examples taken round-robin over the labels (corpora are often stored class by class,
+    so the first n would be a few classes only)."""
+    by_label: dict[int, list[Example]] = {}
+    for e in examples:
+        by_label.setdefault(e.label, []).append(e)
+    out, i = [], 0
+    while len(out) < min(n, len(examples)):
+        for label in sorted(by_label):
+            if i < len(by_label[label]) and len(out) < n:
+                out.append(by_label[label][i])
+        i += 1
+    return out
+
+
 def image_jitter(image: Image.Image, rng: random.Random, max_shift: float = 0.04) -> Image.Image:
     """Training-time augmentation for the image pathway: a random crop of up to `max_shift` of each
     side, resized back (a small shift and zoom, as scanning and templates vary)."""

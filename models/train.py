@@ -29,7 +29,7 @@ import torch
 
 from docexit.labels import RVL_CDIP_CLASSES
 from models.config import HEAD_KINDS, STRATEGIES, ExitConfig, small_backbone_config
-from models.data import WORD_SOURCES, Example, image_jitter, load_examples, ocr_like_noise
+from models.data import WORD_SOURCES, Example, balanced_subset, image_jitter, load_examples, ocr_like_noise
 from models.evaluate import calibrate, collect_outputs
 from models.losses import entropy_regularise_gradients, exit_weights, image_stage_loss, multi_exit_loss
 from models.multiexit import MultiExitLayoutLMv3
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--warmup", type=float, default=0.06, help="fraction of steps")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, help="use at most this many training pages")
+    p.add_argument("--limit", type=int, help="use at most this many training pages (taken evenly across classes)")
     p.add_argument("--policy", choices=["per-exit", "global", "heuristic"], default="per-exit",
                    help="default policy saved with the model (chosen on validation)")
     p.add_argument("--save-dtype", choices=["float16", "float32"], default="float16")
@@ -205,7 +205,9 @@ def main(argv=None) -> int:
         args.image_size, args.max_text_tokens = init_processor.image_size, init_processor.max_text_tokens
     load = dict(image_size=args.image_size, words=args.words, ocr_engine=args.ocr_engine, ocr_cache=args.ocr_cache,
                 max_words=args.max_text_tokens - 2, progress=not args.no_progress)
-    train = load_examples(args.data, split="train", limit=args.limit, **load)
+    train = load_examples(args.data, split="train", **load)
+    if args.limit:
+        train = balanced_subset(train, args.limit)
     val = load_examples(args.val_data or args.data, split="val", **load)
     if not train or not val:
         print(f"docexit train: no labelled pages found (train={len(train)}, val={len(val)})", file=sys.stderr)

@@ -291,3 +291,29 @@ def test_vision_grid_exit_sees_where_the_ink_is():
     from models.flops import pool_flops
 
     assert pool_flops(model.config, "vision_grid") > 0 and pool_flops(model.config, "vision") == 0
+
+
+def test_device_and_dtype_follow_the_hardware(monkeypatch, tmp_path):
+    """Device-agnostic: 'auto' picks CUDA when present (bf16, else fp16 there) and fp32 on CPU; the
+    classifier then runs end to end on that device, and in bf16 when asked."""
+    from models.classifier import pick_device, pick_dtype
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert pick_device("auto").type == expected
+    assert pick_dtype("auto", torch.device("cpu")) == torch.float32
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert pick_dtype("auto", torch.device("cuda")) == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert pick_dtype("auto", torch.device("cuda")) == torch.float16
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="unknown dtype"):
+        pick_dtype("int3", torch.device("cpu"))
+    make_tiny_model(tmp_path / "m")
+    images, words, boxes = _pages(3)
+    for dtype in ("auto", "bfloat16"):
+        clf = DocClassifier.from_pretrained(tmp_path / "m", device="auto", dtype=dtype)
+        param = next(clf.model.parameters())
+        assert param.device.type == expected
+        assert param.dtype == (torch.bfloat16 if dtype == "bfloat16" else pick_dtype("auto", param.device))
+        preds = clf.classify(images, words, boxes)
+        assert len(preds) == 3 and all(0.0 <= p.confidence <= 1.0 for p in preds)

@@ -99,3 +99,15 @@ def test_image_epochs_train_only_the_image_heads_by_default():
     assert trainable == {"heads.vision", "heads.vision_grid", "heads.image_1", "grid_pool.reduce", "grid_pool.project"}
     set_image_heads_only(model, False)
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_limit_takes_pages_evenly_across_classes(corpus):
+    from collections import Counter
+
+    from models.data import balanced_subset
+
+    examples = load_examples(str(corpus), image_size=32, progress=False)  # stored class by class
+    assert len({e.label for e in examples[:4]}) < 4
+    subset = balanced_subset(examples, 16)
+    assert len(subset) == 16 and set(Counter(e.label for e in subset).values()) == {1}
+    assert sorted(map(id, balanced_subset(examples, 1000))) == sorted(map(id, examples))  # all, each once
