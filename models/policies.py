@@ -137,9 +137,10 @@ def simulate(policy: ExitPolicy, table: ExitTable) -> dict:
 
 
 # What one page's OCR costs, in full-depth model passes, when a policy weighs skipping OCR against
-# model FLOPs. Measured here: easyocr 3.7 s/page against 5.2 ms for a full pass of the shipped model
-# on CPU (about 700 passes); on a GPU worker both shrink. 100 keeps the order of magnitude: any page
-# the image stage can settle at the accuracy floor is worth far more than layers saved later.
+# model FLOPs. Measured here (CPU): easyocr 2.6 s/page against 21 ms/page of full-depth model time in
+# the pipeline benchmark (about 120 passes), 5.2 ms/page in batched model-only runs (about 500-700).
+# 100 keeps the order of magnitude: a page the image stage can settle at the accuracy floor is worth
+# far more than layers saved later.
 OCR_COST_FULL_PASSES = 100.0
 
 
