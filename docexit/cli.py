@@ -58,7 +58,7 @@ def _add_word_options(p: argparse.ArgumentParser, both: bool = False) -> None:
                         + ("; both: every page twice, with each, so one policy holds for clean and OCR words"
                            if both else ""))
     p.add_argument("--ocr-cache", help="OCR cache folder (shared with `docexit run --ocr_cache`)")
-    p.add_argument("--ocr-engine", default="easyocr")
+    p.add_argument("--ocr-engine", default="easyocr", help="OCR engine for --words ocr (easyocr, tesseract, ...)")
 
 
 def _load(args, spec: str, processor, **kw):

@@ -42,8 +42,8 @@ class Example:
 class OcrSource:
     """OCR words for a page's encoded bytes: from the cache, else (if `run`) from the engine, cached.
 
-    The engine is built on first use and reads at most `max_words` words (the model's budget), the
-    same setting the pipeline uses, so cache entries are shared with `docexit run --ocr_cache`."""
+    The engine reads at most `max_words` words (the model's budget), the same setting the pipeline
+    uses, so cache entries are shared with `docexit run --ocr_cache`."""
 
     def __init__(self, engine: str = "easyocr", cache_root: Optional[str] = None, max_words: Optional[int] = None,
                  run: bool = True):
@@ -54,23 +54,19 @@ class OcrSource:
         import torch
 
         self.engine = make_engine(engine, max_words=max_words, threads=torch.get_num_threads())
+        self.engine_key = self.engine.cache_key()
         self.run = run
-        self.hits = self.runs = 0
 
     def get(self, data: bytes, image: Optional[Image.Image] = None):
         from docexit.images import content_hash, decode_image
 
         key = content_hash(data)
-        result = self.cache.get(key, self.engine.cache_key()) if self.cache else None
-        if result is not None:
-            self.hits += 1
+        result = self.cache.get(key, self.engine_key) if self.cache else None
+        if result is not None or not self.run:
             return result
-        if not self.run:
-            return None
         result = self.engine.read(image if image is not None else decode_image(data).image)
-        self.runs += 1
         if self.cache:
-            self.cache.put(key, self.engine.cache_key(), result)
+            self.cache.put(key, self.engine_key, result)
         return result
 
 

@@ -233,10 +233,9 @@ class MultiExitLayoutLMv3(nn.Module):
         """The same backbone with other exits: heads both configs share keep their weights, new heads
         start fresh, dropped heads are gone. Temperatures reset to 1 (calibrate afterwards)."""
         model = MultiExitLayoutLMv3(self.config, exit_config)
-        state = {k: v for k, v in self.state_dict().items() if k != "temperatures"}
-        kept = {k: v for k, v in state.items() if not k.startswith(("heads.", "grid_pool."))
-                or k.split(".")[1] in exit_config.exits or (k.startswith("grid_pool.") and model.grid_pool is not None)}
-        model.load_state_dict(kept, strict=False)
+        wanted = model.state_dict().keys()
+        model.load_state_dict({k: v for k, v in self.state_dict().items() if k in wanted and k != "temperatures"},
+                              strict=False)
         return model.to(dtype=next(self.parameters()).dtype)
 
     # ----- save / load, transformers-style -----

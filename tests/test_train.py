@@ -42,7 +42,7 @@ def test_cached_ocr_becomes_a_second_view_and_words_ocr_uses_it(corpus, tmp_path
                      width=100, height=100, ocr_ms=1.0)
     from docexit.images import content_hash
 
-    source.cache.put(content_hash(data), source.engine.cache_key(), fake)
+    source.cache.put(content_hash(data), source.engine_key, fake)
 
     both = load_examples(str(corpus), split="val", image_size=64, ocr_cache=cache, max_words=30, progress=False)
     with_view = [e for e in both if e.ocr_words is not None]
@@ -111,3 +111,20 @@ def test_limit_takes_pages_evenly_across_classes(corpus):
     subset = balanced_subset(examples, 16)
     assert len(subset) == 16 and set(Counter(e.label for e in subset).values()) == {1}
     assert sorted(map(id, balanced_subset(examples, 1000))) == sorted(map(id, examples))  # all, each once
+
+
+def test_with_exits_keeps_shared_weights_and_drops_the_rest():
+    import torch
+
+    from models.config import ExitConfig
+    from models.testing import tiny_model
+
+    model, _ = tiny_model(exits="vision,vision_grid,image_1,text,layer_1")
+    pruned = model.with_exits(ExitConfig.from_places("vision_grid,text", 4, labels=model.exit_config.labels))
+    assert sorted(pruned.heads) == ["text", "vision_grid"] and pruned.grid_pool is not None
+    for name, tensor in pruned.state_dict().items():
+        if name != "temperatures":
+            torch.testing.assert_close(tensor, model.state_dict()[name])
+    grown = pruned.with_exits(ExitConfig.from_places("text,layer_2", 4, labels=model.exit_config.labels))
+    assert grown.grid_pool is None and sorted(grown.heads) == ["layer_2", "text"]
+    torch.testing.assert_close(grown.heads["text"].out_proj.weight, model.heads["text"].out_proj.weight)
