@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from transformers import LayoutLMv3Config
 
+from models.config import GRID_FEATURES
+
 
 def layer_flops(config: LayoutLMv3Config, seq_len: int) -> float:
     h, inter = config.hidden_size, config.intermediate_size
@@ -35,8 +37,6 @@ def pool_flops(config: LayoutLMv3Config, exit_name: str) -> float:
     """Pooling before an exit's head: only vision_grid's learned grid projection costs anything."""
     if exit_name != "vision_grid":
         return 0.0
-    from models.config import GRID_FEATURES
-
     patches = visual_tokens(config) - 1
     return float(2 * 2 * patches * config.hidden_size * GRID_FEATURES)
 

@@ -35,6 +35,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000):
     return LayoutLMv3Tokenizer(vocab=vocab, merges=merges)
 
 
+def words_budget(max_text_tokens: int) -> int:
+    """At most this many words can reach a model reading `max_text_tokens` tokens (each word is at
+    least one token; <s> and </s> excluded): the OCR word budget for that model."""
+    return max_text_tokens - 2
+
+
 def _clamp_box(box: Sequence[int]) -> list[int]:
     x0, y0, x1, y1 = (min(1000, max(0, int(v))) for v in box)
     return [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
@@ -49,7 +55,7 @@ class DocProcessor:
     @property
     def max_words(self) -> int:
         """At most this many words can reach the model (each word is at least one token; <s>, </s> excluded)."""
-        return self.max_text_tokens - 2
+        return words_budget(self.max_text_tokens)
 
     def pixel_values(self, images: Sequence[Image.Image]) -> torch.Tensor:
         size = (self.image_size, self.image_size)

@@ -21,8 +21,9 @@ import json
 import random
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ from models.data import WORD_SOURCES, Example, balanced_subset, image_jitter, lo
 from models.evaluate import calibrate, collect_outputs
 from models.losses import entropy_regularise_gradients, exit_weights, image_stage_loss, multi_exit_loss
 from models.multiexit import MultiExitLayoutLMv3
-from models.processor import DocProcessor, train_tokenizer
+from models.processor import DocProcessor, train_tokenizer, words_budget
 
 CHECKPOINT = "checkpoint.pt"
 DEFAULT_EXITS = "vision,vision_grid,image_2,image_4,text,concat,alternate"
@@ -95,18 +96,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_model(args, train: list[Example]) -> tuple[MultiExitLayoutLMv3, DocProcessor]:
+def make_model(args, train: list[Example], init_processor: Optional[DocProcessor] = None
+               ) -> tuple[MultiExitLayoutLMv3, DocProcessor]:
     labels = list(RVL_CDIP_CLASSES)
     if args.init:
-        model, processor = MultiExitLayoutLMv3.from_pretrained(args.init), DocProcessor.from_pretrained(args.init)
+        model = MultiExitLayoutLMv3.from_pretrained(args.init)
         if args.exits:  # other exits on the same backbone: shared weights carry over, new heads start fresh
-            old = model.exit_config
-            exits = ExitConfig.from_places(args.exits, model.num_layers, head=args.head, labels=old.labels,
-                                           strategy=args.strategy, gamma=args.gamma,
-                                           max_text_tokens=old.max_text_tokens, image_size=old.image_size,
-                                           reference_text_tokens=old.reference_text_tokens)
-            model = model.with_exits(exits)
-        return model, processor
+            places = ExitConfig.from_places(args.exits, model.num_layers).exits
+            model = model.with_exits(replace(model.exit_config, exits=places, head=args.head,
+                                             strategy=args.strategy, gamma=args.gamma))
+        return model, init_processor or DocProcessor.from_pretrained(args.init)
     tokens_seen = []
     if args.resume and Path(args.out, "tokenizer.json").is_file():
         tokenizer = DocProcessor.from_pretrained(args.out).tokenizer  # the one the checkpoint was trained with
@@ -200,11 +199,12 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
+    init_processor = None
     if args.init:  # the input sizes and word budget are the init model's
         init_processor = DocProcessor.from_pretrained(args.init)
         args.image_size, args.max_text_tokens = init_processor.image_size, init_processor.max_text_tokens
     load = dict(image_size=args.image_size, words=args.words, ocr_engine=args.ocr_engine, ocr_cache=args.ocr_cache,
-                max_words=args.max_text_tokens - 2, progress=not args.no_progress)
+                max_words=words_budget(args.max_text_tokens), progress=not args.no_progress)
     train = load_examples(args.data, split="train", **load)
     if args.limit:
         train = balanced_subset(train, args.limit)
@@ -215,7 +215,7 @@ def main(argv=None) -> int:
     with_ocr = sum(e.ocr_words is not None for e in train)
     if with_ocr:
         print(f"{with_ocr} of {len(train)} training pages also carry cached real OCR")
-    model, processor = make_model(args, train)
+    model, processor = make_model(args, train, init_processor)
     weights = exit_weights(model)
     for name in model.exit_config.image_exits:
         weights[name] *= args.image_exit_weight

@@ -61,6 +61,7 @@ def preflight(options) -> dict:
     from models.classifier import SHIPPED_MODEL_DIR
     from models.multiexit import WEIGHTS_NAME
     from models.policies import ExitPolicy
+    from models.processor import words_budget
     model_dir = Path(d.model[len("file://"):] if d.model and d.model.startswith("file://") else
                      d.model) if d.model else SHIPPED_MODEL_DIR
     if not (model_dir / WEIGHTS_NAME).is_file():
@@ -73,7 +74,7 @@ def preflight(options) -> dict:
     if d.ocr_max_words is None and settings.is_file():
         try:
             max_text_tokens = int(json.loads(settings.read_text())["max_text_tokens"])
-            d.ocr_max_words = max(1, max_text_tokens - 2)
+            d.ocr_max_words = max(1, words_budget(max_text_tokens))
             found["ocr_max_words"] = d.ocr_max_words
         except (KeyError, ValueError, TypeError):
             pass
